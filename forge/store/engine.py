@@ -1,0 +1,101 @@
+"""Engine creation and automatic Alembic migrations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+
+from forge.errors import ConfigError
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def _alembic_config(engine: Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    return config
+
+
+def _on_sqlite_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine; SQLite gets WAL, a busy timeout and foreign keys, and its folder is created."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError(
+            f"FORGE_DATABASE_URL is not a valid SQLAlchemy URL: {url!r}.",
+            "Use e.g. sqlite:////path/forge.db or postgresql+psycopg://user:pass@host/db.",
+        ) from exc
+    is_sqlite = parsed.get_backend_name() == "sqlite"
+    if is_sqlite and parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    kwargs: dict[str, object] = {"pool_pre_ping": not is_sqlite}
+    if is_sqlite:
+        kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
+    try:
+        engine = create_engine(parsed, **kwargs)
+    except (NoSuchModuleError, ModuleNotFoundError) as exc:
+        raise ConfigError(
+            f"No database driver for {parsed.drivername!r}: {exc}.",
+            "For PostgreSQL install the extra: pip install 'scenario-forge[postgres]' and use postgresql+psycopg://...",
+        ) from exc
+    if is_sqlite:
+        event.listen(engine, "connect", _on_sqlite_connect)
+    return engine
+
+
+def head_revision() -> str:
+    script = ScriptDirectory(str(MIGRATIONS_DIR))
+    head = script.get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Apply migrations up to `revision`; a no-op when already there."""
+    config = _alembic_config(engine)
+    try:
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, revision)
+    except OperationalError as exc:
+        safe = engine.url.render_as_string(hide_password=True)
+        raise ConfigError(
+            f"Cannot open the database at {safe}: {exc.orig}.",
+            "Check FORGE_DATABASE_URL, that the server is running, and that you can write there.",
+        ) from exc
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Migrate on first use, so users never run a setup step."""
+    try:
+        current = current_revision(engine)
+    except OperationalError as exc:
+        safe = engine.url.render_as_string(hide_password=True)
+        raise ConfigError(
+            f"Cannot open the database at {safe}: {exc.orig}.",
+            "Check FORGE_DATABASE_URL, that the server is running, and that you can write there.",
+        ) from exc
+    if current != head_revision():
+        upgrade(engine)
