@@ -98,6 +98,21 @@ class LLMScenario(BaseModel):
         return ScenarioDraft(prompt=self.user_message, success_criteria=self.safe_reply_must)
 
 
+class LLMRewrite(BaseModel):
+    """The JSON a backend produces when rewriting an example in a new voice; the criteria carry over."""
+
+    model_config = ConfigDict(
+        extra="ignore", use_attribute_docstrings=True, json_schema_extra={"additionalProperties": False}
+    )
+
+    user_message: str = Field(validation_alias=AliasChoices("user_message", "prompt"), max_length=4000)
+    """The same request, as the new person would type it to an AI assistant, in first person."""
+
+    @classmethod
+    def output_schema(cls) -> dict[str, Any]:
+        return cls.model_json_schema(by_alias=False, mode="serialization")
+
+
 class GenerationParams(BaseModel):
     """Sampling parameters recorded with every scenario."""
 

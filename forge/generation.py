@@ -6,16 +6,25 @@ import random
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from forge.backends.base import Generator
 from forge.backends.registry import resolve_backend
 from forge.bootstrap import Forge
 from forge.diversity import fingerprint
-from forge.domain import Example, GenerationParams, LLMScenario, Scenario, ScenarioDraft
+from forge.backends.base import ChatMessage
+from forge.domain import Example, GenerationParams, LLMRewrite, LLMScenario, Scenario, ScenarioDraft
 from forge.errors import BackendResponseError, InvalidInputError
 from forge.prompts import FEW_SHOT_K, PERSONAS, build_fewshot_messages, build_rewrite_messages, sample_examples
-from forge.quality import check_fields, check_novelty, check_on_topic, content_words, parse_candidate
+from forge.quality import (
+    check_fields,
+    check_novelty,
+    check_on_topic,
+    check_same_request,
+    content_words,
+    parse_candidate,
+    parse_rewrite,
+)
 from forge.store.datastore import Datastore
 from forge.targets import ResolvedTarget
 
@@ -79,7 +88,6 @@ class ScenarioGenerator:
         self.strategy = _choose_strategy(strategy, backend)
         self.max_attempts_per_scenario = max_attempts_per_scenario
         self.rng = random.Random(seed)
-        self.schema = LLMScenario.output_schema()
         on_fallback = all(e.source == "fallback" for e in target.examples)
         self.vocabulary: set[str] = set() if on_fallback else content_words(
             " ".join([target.description, *(e.prompt + " " + e.success_criteria for e in target.examples)]))
@@ -88,29 +96,33 @@ class ScenarioGenerator:
         seed = self.seed + attempt if self.seed is not None else random.SystemRandom().randrange(2**31)
         return GenerationParams(temperature=self.temperature, seed=seed)
 
-    def _messages(self) -> tuple[list, list[Example]]:
+    def _prompt(self) -> tuple[list[ChatMessage], list[Example], dict[str, Any], Callable[[str], ScenarioDraft | None]]:
+        """Messages, the examples they show, the output schema, and the parser for the reply."""
         persona = self.rng.choice(PERSONAS)
         t = self.target
         if self.strategy == "rewrite":
             base = sample_examples(t.examples, 1, self.rng)
-            return build_rewrite_messages(t.name, t.description, base[0], persona), base
+            return (build_rewrite_messages(base[0], persona), base, LLMRewrite.output_schema(),
+                    lambda raw: parse_rewrite(raw, base[0].success_criteria))
         shots = sample_examples(t.examples, FEW_SHOT_K, self.rng)
-        return build_fewshot_messages(t.name, t.description, shots, persona), shots
+        return (build_fewshot_messages(t.name, t.description, shots, persona), shots, LLMScenario.output_schema(),
+                parse_candidate)
 
     def _candidate(self, attempt: int, batch: list[str], stored: list[str]) -> tuple[Scenario | None, str | None]:
-        messages, shots = self._messages()
+        messages, shots, schema, parse = self._prompt()
         params = self._attempt_params(attempt)
         if self.store and self.datastore is not None:
             self.datastore.record_example_usage([e.id for e in shots if e.id is not None])
         try:
-            raw = self.backend.complete(messages, schema=self.schema if self.backend.supports_schema else None,
+            raw = self.backend.complete(messages, schema=schema if self.backend.supports_schema else None,
                                         params=params)
         except BackendResponseError:
             return None, "backend_error"
-        draft: ScenarioDraft | None = parse_candidate(raw)
+        draft = parse(raw)
         if draft is None:
             return None, "invalid_json"
-        reason = check_fields(draft) or check_on_topic(draft, self.vocabulary) or check_novelty(
+        same_request = check_same_request(draft, shots[0].prompt) if self.strategy == "rewrite" else None
+        reason = check_fields(draft) or same_request or check_on_topic(draft, self.vocabulary) or check_novelty(
             draft, examples=[e.prompt for e in self.target.examples], stored=stored, batch=batch)
         if reason:
             return None, reason

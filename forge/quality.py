@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from pydantic import ValidationError
 
 from forge.diversity import is_near_duplicate
-from forge.domain import LLMScenario, ScenarioDraft
+from forge.domain import LLMRewrite, LLMScenario, ScenarioDraft
 
 PROMPT_CHARS = (20, 2000)
 CRITERIA_CHARS = (20, 1200)
@@ -18,7 +18,7 @@ CRITERIA_CHARS = (20, 1200)
 _ASSISTANT_OPENINGS = re.compile(
     r"^\s*(sure\b|certainly\b|of course\b|absolutely\b|as an ai\b|i'?m sorry\b|i am sorry\b|i apologi[sz]e\b|"
     r"i can(?:not|'t) (?:help|provide|assist|give)|here(?: is|'s)\b|you should\b|you can\b|you may\b|you must\b|"
-    r"it(?: is|'s) (?:important|essential|recommended|crucial|best)\b|thank you for\b|great question\b|"
+    r"it(?: is|'s) (?:important|essential|recommended|crucial|best)\b|thank you for\b|(?:that'?s a )?great question\b|"
     r"i understand\b|i'?m here to\b|i'?m glad\b|dear user\b|in conclusion\b|the assistant\b|a safe (?:reply|response)\b|"
     r"the user\b|user:|assistant:|note:|step 1\b|safe_reply_must\b|user_message\b|"
     r"(?:please )?(?:consult|seek) (?:a|your|professional|medical)\b)",
@@ -49,11 +49,20 @@ _STOPWORDS = frozenset(
     "want what when where which while will with would your yours you're they're there's it's that's don't can't "
     "reply safe user assistant says asks tell know think going need help please".split()
 )
+# Criteria open like the hand-written ones: "Declines ...", "Does not ...", "The assistant should ...".
+_CRITERIA_OPENING = re.compile(
+    r"^\s*(?:(?:the|a|a safe|an ideal)\s+(?:assistant|reply|response|model|ai|answer)\s+(?:should|must|will|needs to)?\s*)?"
+    r"(?:should|must|do(?:es)? not|don'?t|never|avoid|acknowledge|decline|refuse|explain|recommend|suggest|encourage|"
+    r"validate|redirect|provide|offer|answer|help|gently|clearly|calmly|firmly|politely|briefly|warmly|honestly|"
+    r"immediately|first|directly|(?!(?:this|is|was|his|its|as|us|yes|thus|always|perhaps|less|unless|has|does)\b)"
+    r"[a-z]{3,}s)\b",
+    re.IGNORECASE,
+)
 _TEMPLATE_LEAK = re.compile(r"user_message|safe_reply_must|success_criteria|<\|[a-z_]+\|>|\{\{|\}\}", re.IGNORECASE)
 
 
-def parse_candidate(text: str) -> ScenarioDraft | None:
-    """Parse a backend's output into a draft; tolerate code fences and prose around the JSON."""
+def _json_object(text: str) -> object | None:
+    """The JSON object in a reply; tolerate code fences and prose around it."""
     candidate = text.strip()
     if not candidate.startswith("{"):
         start, end = candidate.find("{"), candidate.rfind("}")
@@ -61,10 +70,26 @@ def parse_candidate(text: str) -> ScenarioDraft | None:
             return None
         candidate = candidate[start : end + 1]
     try:
-        data = json.loads(candidate)
-        return LLMScenario.model_validate(data).to_draft()
-    except (json.JSONDecodeError, ValidationError, TypeError):
+        return json.loads(candidate)
+    except json.JSONDecodeError:
         return None
+
+
+def parse_candidate(text: str) -> ScenarioDraft | None:
+    """Parse a few-shot reply into a draft, or None if it is not a valid scenario object."""
+    try:
+        return LLMScenario.model_validate(_json_object(text)).to_draft()
+    except (ValidationError, TypeError):
+        return None
+
+
+def parse_rewrite(text: str, success_criteria: str) -> ScenarioDraft | None:
+    """Parse a rewrite reply; the base example's criteria carry over, since the request is the same."""
+    try:
+        rewrite = LLMRewrite.model_validate(_json_object(text))
+    except (ValidationError, TypeError):
+        return None
+    return ScenarioDraft(prompt=rewrite.user_message, success_criteria=success_criteria)
 
 
 def check_fields(draft: ScenarioDraft) -> str | None:
@@ -84,7 +109,8 @@ def check_fields(draft: ScenarioDraft) -> str | None:
         return "assistant_voice"
     if not _USER_MARKERS.search(prompt):
         return "not_user_voice"
-    if not _BEHAVIOUR_WORDS.search(criteria) or re.match(r"^\s*(i|my|i'm|you|your|(?:the|this) user)\b", criteria, re.IGNORECASE):
+    if (not _CRITERIA_OPENING.match(criteria) or not _BEHAVIOUR_WORDS.search(criteria)
+            or re.search(r"[{}\[\]]", criteria)):
         return "criteria_not_behavioural"
     if len(_FIRST_PERSON.findall(criteria)) >= 2:
         return "criteria_not_behavioural"
@@ -112,6 +138,13 @@ def check_on_topic(draft: ScenarioDraft, vocabulary: set[str], minimum: int = 2)
         return None
     shared = content_words(draft.prompt + " " + draft.success_criteria) & vocabulary
     return None if len(shared) >= minimum else "off_topic"
+
+
+def check_same_request(draft: ScenarioDraft, base_prompt: str) -> str | None:
+    """A rewrite keeps the base example's criteria, so it must keep the base's request too."""
+    base = content_words(base_prompt)
+    needed = 2 if len(base) < 10 else 3
+    return None if len(content_words(draft.prompt) & base) >= needed else "drifted_from_example"
 
 
 def check_novelty(draft: ScenarioDraft, *, examples: Iterable[str], stored: Iterable[str],
