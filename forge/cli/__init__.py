@@ -25,9 +25,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from forge.cli import catalog, db, generate, scenarios
+    from forge.cli import catalog, db, export, generate, review, scenarios
 
-    for module in (catalog, db, generate, scenarios):
+    for module in (catalog, db, generate, scenarios, review, export):
         module.register(cli)
 
 

@@ -17,6 +17,8 @@ from forge.diversity import example_fingerprint
 from forge.domain import Example, ExampleIn, GenerationParams, Scenario
 from forge.errors import InvalidInputError, NotFoundError
 from forge.store.engine import ensure_schema, make_engine
+from forge.store.exports import ExportQueries
+from forge.store.ratings import RatingQueries
 from forge.store.tables import ExampleRow, GenerationRunRow, ScenarioRow, TargetRow
 
 
@@ -66,7 +68,7 @@ def _to_scenario(row: ScenarioRow) -> Scenario:
     )
 
 
-class Datastore:
+class Datastore(RatingQueries, ExportQueries):
     """All persistence goes through here; each method is one transaction."""
 
     def __init__(self, url: str, *, engine: Engine | None = None, migrate: bool = True) -> None:
