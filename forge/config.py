@@ -19,7 +19,9 @@ def _env(*names: str) -> AliasChoices:
 class Settings(BaseSettings):
     """Every setting scenario-forge reads, with its environment variable."""
 
-    model_config = SettingsConfigDict(extra="forbid", populate_by_name=True, env_ignore_empty=True)
+    model_config = SettingsConfigDict(
+        extra="forbid", populate_by_name=True, env_ignore_empty=True, use_attribute_docstrings=True
+    )
 
     data_dir: Path = Field(
         default_factory=lambda: Path(platformdirs.user_data_dir("scenario-forge")),
