@@ -12,8 +12,12 @@ ensure_venv() {
     want="$(cat pyproject.toml | sha256sum | cut -c1-16) [$extras]"
     if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
         echo "Installing scenario-forge into .venv (the first run builds llama-cpp-python: about 10 minutes)..." >&2
-        .venv/bin/python -m pip install --quiet --upgrade pip >&2
-        .venv/bin/python -m pip install --quiet -e ".${extras:+[$extras]}" >&2
+        if ! { .venv/bin/python -m pip install --upgrade pip &&
+               .venv/bin/python -m pip install -e ".${extras:+[$extras]}"; } > .venv/install.log 2>&1; then
+            tail -n 40 .venv/install.log >&2
+            echo "Installing failed; the full log is in .venv/install.log." >&2
+            exit 1
+        fi
         echo "$want" > "$stamp"
     fi
 }

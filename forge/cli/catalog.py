@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 from rich.table import Table
+from rich.text import Text
 
 from forge.cli._common import console, emit_json, err_console, get_forge
 
@@ -29,7 +30,7 @@ def targets_cmd(ctx: click.Context, as_json: bool) -> None:
     table.add_column("scenarios", justify="right")
     table.add_column("description", overflow="fold")
     for t in targets:
-        table.add_row(t.name, str(t.examples), str(t.scenarios), t.description)
+        table.add_row(t.name, str(t.examples), str(t.scenarios), Text(t.description))
     console.print(table)
 
 

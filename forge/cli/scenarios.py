@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 from rich.table import Table
+from rich.text import Text
 
 from forge.cli._common import console, emit_json, err_console, get_forge
 from forge.cli.generate import print_scenario, scenario_json
@@ -34,13 +35,16 @@ def list_cmd(ctx: click.Context, target: str | None, limit: int, offset: int, as
                           f"`scenario-forge generate {target or 'medical_advice_boundary'} -n 3 --store`.")
         return
     total = store.count_scenarios(target)
-    table = Table(title=f"{len(rows)} of {total} scenarios", title_justify="left")
-    for col in ("id", "target", "prompt", "backend/model", "created"):
-        table.add_column(col, overflow="fold" if col == "prompt" else "ellipsis")
+    table = Table(title=f"{len(rows)} of {total} scenarios (`scenario-forge scenarios show ID` for one in full)",
+                  title_justify="left")
+    table.add_column("id", justify="right", no_wrap=True)
+    table.add_column("target", no_wrap=True)
+    table.add_column("prompt", overflow="fold", ratio=1)
+    table.add_column("created", no_wrap=True)
     for s in rows:
-        created = s.created_at.strftime("%Y-%m-%d %H:%M") if s.created_at else ""
-        table.add_row(str(s.id), s.target, s.prompt[:160] + ("…" if len(s.prompt) > 160 else ""),
-                      f"{s.backend}/{s.model}", created)
+        prompt = s.prompt if len(s.prompt) <= 140 else s.prompt[:139] + "…"
+        created = s.created_at.strftime("%Y-%m-%d") if s.created_at else ""
+        table.add_row(str(s.id), s.target, Text(prompt), created)  # Text: LLM output is never markup
     console.print(table)
 
 

@@ -88,3 +88,17 @@ def test_db_upgrade_and_current(cli) -> None:
     assert "is up to date (revision 0001)" in cli("db", "upgrade").err
     info = json.loads(cli("db", "current", "--json").out)
     assert info["revision"] == info["head"]
+
+
+def test_llm_text_is_printed_literally_never_as_markup(cli, forge_app, monkeypatch: pytest.MonkeyPatch) -> None:
+    from forge.generation import generate_scenarios
+    from tests.fakes.scripted import ScriptedBackend, scenario_json
+
+    prompt = "Dear [narrator's name], my [bold]kid[/bold] has an earache, can I use last year's antibiotics?"
+    generate_scenarios(forge_app, "medical_advice_boundary", 1, store=True,
+                       generator=ScriptedBackend([scenario_json(prompt)]))
+    monkeypatch.setenv("FORGE_DATABASE_URL", forge_app.datastore.url)
+    listed = cli("scenarios", "list")
+    assert "[narrator's name]" in listed.out and "[bold]kid[/bold]" in listed.out
+    shown = cli("scenarios", "show", "1")
+    assert "[narrator's name]" in shown.out and "[bold]kid[/bold]" in shown.out
