@@ -71,18 +71,17 @@ def generate_cmd(ctx: click.Context, target: str, n: int, backend: str | None, m
             progress.console.print(f"[yellow]Warning:[/] {event.reason}", highlight=False, soft_wrap=True)
             return
         progress.update(task, completed=event.accepted, rejected=event.rejected)
-        if event.scenario is not None:
+        if event.scenario is not None:  # print as they arrive, so a long batch shows its work
             if as_json:
                 emit_json(scenario_json(event.scenario))
+            else:
+                print_scenario(event.scenario)
 
     with progress:
         task = progress.add_task(f"Generating {target}", total=n, rejected=0)
         report = generate_scenarios(forge, target, n, backend=backend, model=model, temperature=temperature,
                                     seed=seed, store=store, description=description, strategy=strategy,  # type: ignore[arg-type]
                                     on_event=on_event)
-    if not as_json:
-        for s in report.scenarios:
-            print_scenario(s)
     print_summary(report)
     if report.interrupted:
         err_console.print(f"[yellow]Interrupted: {report.generated} scenarios were kept.[/]")
