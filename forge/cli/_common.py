@@ -15,7 +15,7 @@ from forge.config import Settings
 from forge.errors import ConfigError, ForgeError
 
 console = Console()
-err_console = Console(stderr=True, soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True, highlight=False)
 
 
 def print_error(exc: ForgeError) -> None:
