@@ -15,6 +15,7 @@ from forge.diversity import fingerprint
 from forge.backends.base import ChatMessage
 from forge.domain import Example, GenerationParams, LLMRewrite, LLMScenario, Scenario, ScenarioDraft
 from forge.errors import BackendResponseError, InvalidInputError
+from forge.examples import load_target_file
 from forge.prompts import FEW_SHOT_K, PERSONAS, build_fewshot_messages, build_rewrite_messages, sample_examples
 from forge.quality import (
     check_fields,
@@ -185,10 +186,7 @@ def generate_scenarios(forge: Forge, target: str, n: int = 5, *, backend: str | 
         # Bring the YAML layer into the database first, so stored scenarios can cite example ids.
         path = forge.loader.yaml_targets().get(target)
         if path is not None:
-            from forge.examples import load_target_file
-
-            spec = load_target_file(path)
-            forge.datastore.upsert_examples(target, spec.examples, source_file=str(path))
+            forge.datastore.upsert_examples(target, load_target_file(path).examples, source_file=str(path))
     resolved = forge.catalog.resolve(target, description)
     gen = generator or resolve_backend(forge.settings, backend, model)
     runner = ScenarioGenerator(
