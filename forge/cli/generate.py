@@ -40,8 +40,10 @@ def print_summary(report: GenerationReport) -> None:
     for reason, count in report.rejections.most_common():
         err_console.print(f"  rejected {count:>3} × {reason}", highlight=False)
     if report.generated < report.requested and not report.interrupted:
-        err_console.print("[yellow]Fewer scenarios than asked: the attempt budget ran out. Try a larger model "
-                          "(--backend ollama) or raise FORGE_MAX_ATTEMPTS.[/]")
+        advice = ("a 7B+ model on --backend ollama or openai writes far better scenarios"
+                  if report.backend == "llamacpp" else "the reasons above say what the model got wrong")
+        err_console.print(f"[yellow]Fewer scenarios than asked: the attempt budget ran out ({advice}; "
+                          "FORGE_MAX_ATTEMPTS raises the budget).[/]")
 
 
 @click.command("generate", epilog="\b\nExample:\n  scenario-forge generate medical_advice_boundary -n 3 --store")
