@@ -98,4 +98,9 @@ def ensure_schema(engine: Engine) -> None:
             "Check FORGE_DATABASE_URL, that the server is running, and that you can write there.",
         ) from exc
     if current != head_revision():
-        upgrade(engine)
+        try:
+            upgrade(engine)
+        except ConfigError:
+            # Another process (the bot and the CLI starting together) may have migrated first.
+            if current_revision(engine) != head_revision():
+                raise

@@ -111,3 +111,15 @@ def test_default_database_lives_in_the_data_dir(isolated_env: Path) -> None:
     assert url == f"sqlite:///{isolated_env / 'forge.db'}"
     engine = make_engine(url)
     assert engine.url.database == str(isolated_env / "forge.db")
+
+
+def test_first_use_from_several_processes_at_once_migrates_once(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'race.db'}"
+    code = f"from forge.store.datastore import Datastore; Datastore({url!r}).count_scenarios()"
+    procs = [subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    errors = [p.communicate()[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0, 0], errors
+    assert current_revision(make_engine(url)) == head_revision()
