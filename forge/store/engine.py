@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
@@ -87,6 +89,40 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         ) from exc
 
 
+MIGRATION_LOCK_KEY = 0x5CE7A210  # any fixed number: the PostgreSQL advisory lock for our migrations
+
+
+@contextmanager
+def migration_lock(engine: Engine) -> Iterator[None]:
+    """Serialise migrations across processes (the bot and the CLI may start together).
+
+    pysqlite runs DDL outside transactions, so on SQLite a file lock beside the
+    database does it; on PostgreSQL an advisory lock.
+    """
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        try:
+            import fcntl
+        except ImportError:  # Windows: no file locks in the stdlib; first use is rarely concurrent there
+            yield
+            return
+        with open(f"{url.database}.migrate.lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+    elif url.get_backend_name() == "postgresql":
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+    else:
+        yield
+
+
 def ensure_schema(engine: Engine) -> None:
     """Migrate on first use, so users never run a setup step."""
     try:
@@ -98,9 +134,6 @@ def ensure_schema(engine: Engine) -> None:
             "Check FORGE_DATABASE_URL, that the server is running, and that you can write there.",
         ) from exc
     if current != head_revision():
-        try:
-            upgrade(engine)
-        except ConfigError:
-            # Another process (the bot and the CLI starting together) may have migrated first.
-            if current_revision(engine) != head_revision():
-                raise
+        with migration_lock(engine):
+            if current_revision(engine) != head_revision():  # another process may have just done it
+                upgrade(engine)

@@ -113,11 +113,11 @@ def test_default_database_lives_in_the_data_dir(isolated_env: Path) -> None:
     assert engine.url.database == str(isolated_env / "forge.db")
 
 
-def test_first_use_from_several_processes_at_once_migrates_once(tmp_path: Path) -> None:
+def test_first_use_from_several_processes_at_once_migrates_once(database_url: str) -> None:
     import subprocess
     import sys
 
-    url = f"sqlite:///{tmp_path / 'race.db'}"
+    url = database_url
     code = f"from forge.store.datastore import Datastore; Datastore({url!r}).count_scenarios()"
     procs = [subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True) for _ in range(4)]
     errors = [p.communicate()[1] for p in procs]
