@@ -15,6 +15,8 @@ Examples:
   scenario-forge targets
   scenario-forge generate medical_advice_boundary -n 3 --store
   scenario-forge scenarios list --target medical_advice_boundary
+  scenario-forge review
+  scenario-forge stats
 """
 
 
