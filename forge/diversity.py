@@ -6,7 +6,7 @@ import hashlib
 import re
 from collections.abc import Iterable
 
-from rapidfuzz import fuzz, process
+from rapidfuzz import fuzz
 
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
 
@@ -27,15 +27,6 @@ def fingerprint(text: str) -> str:
 def example_fingerprint(prompt: str, success_criteria: str) -> str:
     """Fingerprint of a whole example, so re-importing the same YAML adds nothing."""
     return fingerprint(prompt + "\n" + success_criteria)
-
-
-def most_similar(text: str, corpus: Iterable[str]) -> tuple[str, float] | None:
-    """The closest normalised text in `corpus` and its similarity (0-100), or None if empty."""
-    choices = [normalize(c) for c in corpus]
-    if not choices:
-        return None
-    match = process.extractOne(normalize(text), choices, scorer=fuzz.ratio)
-    return (match[0], float(match[1])) if match else None
 
 
 def _copies(a: str, b: str, threshold: float) -> bool:

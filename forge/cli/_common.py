@@ -51,9 +51,3 @@ def emit_json(obj: Any) -> None:
 
 def wants_progress(as_json: bool) -> bool:
     return err_console.is_terminal and not as_json
-
-
-def warn(message: str) -> None:
-    err_console.print(f"[yellow]Warning:[/] {message}", highlight=False, soft_wrap=True)
-
-

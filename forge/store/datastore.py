@@ -227,11 +227,6 @@ class Datastore(RatingQueries, ExportQueries):
         with self.session() as s:
             return list(s.scalars(query))
 
-    def has_fingerprint(self, target: str, fp: str) -> bool:
-        query = select(ScenarioRow.id).where(ScenarioRow.target == target, ScenarioRow.fingerprint == fp)
-        with self.session() as s:
-            return s.scalar(query) is not None
-
     def list_scenarios(self, target: str | None = None, limit: int = 50, offset: int = 0) -> list[Scenario]:
         query = select(ScenarioRow).order_by(ScenarioRow.id.desc()).limit(limit).offset(offset)
         if target:
