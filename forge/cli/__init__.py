@@ -17,6 +17,7 @@ Examples:
   scenario-forge scenarios list --target medical_advice_boundary
   scenario-forge review
   scenario-forge stats
+  scenario-forge export --min-rating 4 --format jsonl --out rated.jsonl
 """
 
 

@@ -1,0 +1,1 @@
+"""Writers for `forge.export`: one record shape, rendered per format, written atomically."""
