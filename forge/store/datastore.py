@@ -18,6 +18,7 @@ from forge.domain import Example, ExampleIn, GenerationParams, Scenario
 from forge.errors import InvalidInputError, NotFoundError
 from forge.store.engine import ensure_schema, make_engine
 from forge.store.exports import ExportQueries
+from forge.store.outbox import OutboxQueries
 from forge.store.ratings import RatingQueries
 from forge.store.tables import ExampleRow, GenerationRunRow, ScenarioRow, TargetRow
 
@@ -68,7 +69,7 @@ def _to_scenario(row: ScenarioRow) -> Scenario:
     )
 
 
-class Datastore(RatingQueries, ExportQueries):
+class Datastore(RatingQueries, ExportQueries, OutboxQueries):
     """All persistence goes through here; each method is one transaction."""
 
     def __init__(self, url: str, *, engine: Engine | None = None, migrate: bool = True) -> None:
