@@ -13,7 +13,7 @@ def create_app(runtime: BotRuntime) -> App:
     """Signature verification stays on (Bolt's default); the token is checked with auth.test at start."""
     secret = runtime.settings.slack_signing_secret
     app = App(client=runtime.client, signing_secret=secret.get_secret_value() if secret else "",
-              name="scenario-forge")
+              name="scenario-forge", listener_executor=runtime.listeners)
     app.use(skip_redeliveries(SeenEvents()))
     app.use(inject_runtime(runtime))
     app.use(admin_allowlist(frozenset(runtime.settings.admin_users)))

@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.error import URLError
@@ -67,8 +67,13 @@ class BotRuntime:
     poster: WebClient
     """For outbox posts: no automatic retries, since the outbox retries (and records) them itself."""
     pool: ThreadPoolExecutor
+    """Work that outlives the ack: generation, exports, delivery."""
+    listeners: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(
+        max_workers=10, thread_name_prefix="forge-listener"))
+    """Bolt runs listeners here; kept apart from `pool` so busy generation never delays an ack."""
     scheduler: JobScheduler | None = None
     _deliver_lock: threading.Lock = field(default_factory=threading.Lock)
+    _paused_until: datetime | None = None
     _scenario_locks: defaultdict[int, threading.Lock] = field(default_factory=lambda: defaultdict(threading.Lock))
     _locks_guard: threading.Lock = field(default_factory=threading.Lock)
 
@@ -83,9 +88,18 @@ class BotRuntime:
         return future
 
     def deliver(self, now: datetime | None = None) -> DeliveryReport:
-        """Post every due outbox row; one deliverer at a time keeps posts in order."""
+        """Post every due outbox row; one deliverer at a time keeps posts in order.
+
+        After a rate limit or an outage nothing is posted until the failed post's retry time, so Slack
+        is not hammered and the failed post still goes out before the ones queued behind it.
+        """
         with self._deliver_lock:
-            return deliver_due(self.forge.datastore, self.send, now=now)
+            moment = now or datetime.now(UTC)
+            if self._paused_until is not None and moment < self._paused_until:
+                return DeliveryReport()
+            report = deliver_due(self.forge.datastore, self.send, now=moment)
+            self._paused_until = report.paused_until
+            return report
 
     def send(self, item: OutboxItem) -> Post:
         """Render and post one outbox row; failures become deferrals."""
@@ -121,6 +135,7 @@ class BotRuntime:
     def close(self) -> None:
         if self.scheduler is not None:
             self.scheduler.shutdown()
+        self.listeners.shutdown(wait=True, cancel_futures=True)
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 

@@ -73,6 +73,8 @@ class DeliveryReport:
 
     delivered: list[tuple[int, Post]] = field(default_factory=list)
     deferred: list[tuple[int, str]] = field(default_factory=list)
+    paused_until: datetime | None = None
+    """Set when a failure will hit every post (rate limit, outage): post nothing before then, so order holds."""
 
 
 def utcnow() -> datetime:
@@ -125,11 +127,13 @@ def deliver_due(store: Datastore, send: Send, *, now: datetime | None = None, li
                 post = send(OutboxItem(entry.id, entry.kind, entry.channel, entry.payload, entry.attempts,
                                        scenario, aggregate))
             except DeliveryDeferred as exc:
-                store.defer_post(entry.id, exc.reason, now + backoff(entry.attempts, exc.retry_after_s))
+                retry_at = now + backoff(entry.attempts, exc.retry_after_s)
+                store.defer_post(entry.id, exc.reason, retry_at)
                 report.deferred.append((entry.id, exc.reason))
                 log.warning("Post %s deferred (attempt %d): %s", entry.id, entry.attempts + 1, exc.reason)
                 if exc.pause_all:
                     store.release_posts([e.id for e in entries[index + 1:]])
+                    report.paused_until = retry_at
                     return report
             except NotFoundError as exc:  # the scenario was deleted; its row goes with it (CASCADE)
                 log.info("Post %s skipped: %s", entry.id, exc.message)

@@ -45,6 +45,11 @@ def handle_forge(ack: Ack, command: Command, respond: Respond, context: dict[str
 def handle_generate(ack: Ack, parsed: ParsedCommand, command: Command, respond: Respond, rt: BotRuntime) -> None:
     args = parsed.args
     assert isinstance(args, GenerateArgs)
+    try:  # an unknown target is answered in the ack itself, with a suggestion (reading YAML is quick)
+        rt.forge.catalog.resolve(args.target, save=False)
+    except ForgeError as exc:
+        ack(**blocks.build_error(exc))
+        return
     ack(**blocks.build_queued(args.target, args.n))
     rt.submit(run_generate, rt, args, command["channel_id"], command["user_id"], respond)
 
