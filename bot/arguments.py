@@ -12,7 +12,7 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from forge.errors import InvalidInputError
+from forge.errors import ForgeError, InvalidInputError
 from forge.export import DIRECTORY_FORMATS, EXPORT_FORMATS, parse_date
 
 MAX_SLACK_N = 20  # one message per scenario: keep a channel readable
@@ -67,7 +67,12 @@ class ExportArgs(CommandArgs):
     @field_validator("since", "until", mode="before")
     @classmethod
     def _day(cls, value: object) -> object:
-        return parse_date(value) if isinstance(value, str) else value
+        if not isinstance(value, str):
+            return value
+        try:
+            return parse_date(value)
+        except ForgeError as exc:  # reported like any bad value: naming the key, with the usage
+            raise ValueError(exc.message.rstrip(".")) from None
 
 
 class ReviewArgs(CommandArgs):

@@ -311,6 +311,8 @@ def build_stats(stats: Any) -> Message:
         mean = "–" if t.mean is None else f"{t.mean:.2f}"
         lines.append(f"`{escape(t.target or '')}` — {t.scenarios} scenarios · {t.rated} rated · mean {mean} · "
                      f"{percent(t.share_rated_4_plus)} rated 4+")
+    if o.reviewers:
+        lines.append("Reviewers: " + " · ".join(f"{mention(r)} {n}" for r, n in o.reviewers.items()))
     return ephemeral("Rating statistics", [header("Rating statistics"), *sections(lines)])
 
 
