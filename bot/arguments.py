@@ -159,12 +159,16 @@ def parse_command(text: str) -> ParsedCommand:
     positional = list(model.positionals)
     for token in tokens[1:]:
         key, sep, value = token.partition("=")
-        if sep:
-            values[key.strip().lower()] = value
-        elif positional:
-            values[positional.pop(0)] = token
-        else:
+        key = key.strip().lower()
+        if sep and not key:
             raise InvalidInputError(f"Unexpected argument `{token}`.", f"Usage: {model.usage}")
+        if not sep:
+            if not positional:
+                raise InvalidInputError(f"Unexpected argument `{token}`.", f"Usage: {model.usage}")
+            key, value = positional.pop(0), token
+        if key in values:  # `n=3 n=4` or `generate a target=b`: say so rather than keep one silently
+            raise InvalidInputError(f"Argument `{key}` is given twice.", f"Usage: {model.usage}")
+        values[key] = value
     try:
         args = model(**values)
     except ValidationError as exc:
@@ -176,10 +180,13 @@ def parse_command(text: str) -> ParsedCommand:
 
 def admin_action(text: str) -> str | None:
     """What a `/forge` text would do that only admins may, or None (read without validating: cheap)."""
-    tokens = (text or "").split()
+    try:  # tokenised as parse_command does, so `"generate" x` cannot slip past the allowlist
+        tokens = _tokens(text or "")
+    except InvalidInputError:
+        tokens = (text or "").split()
     name = tokens[0].lower() if tokens else ""
     if name in ADMIN_ONLY:
         return ADMIN_ONLY[name]
-    if name == "jobs" and len(tokens) > 1 and tokens[1].lower() == "run":
+    if name == "jobs" and any("run" in token.lower() for token in tokens[1:]):  # `run` or `action=run`
         return "run jobs"
     return None
