@@ -9,11 +9,15 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import threading
 from collections.abc import Sequence
 from urllib.error import URLError
+from urllib.parse import urlparse
 
 from pydantic import ValidationError
+from slack_bolt import App
 from slack_bolt.error import BoltError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 
 from bot.app import create_app
 from bot.http import EVENTS_PATH, make_http_server
@@ -78,6 +82,41 @@ def start(settings: Settings, *, scheduler: bool) -> tuple[BotRuntime, object]:
     return runtime, app
 
 
+def connect_socket_mode(app: App, settings: Settings) -> object:
+    """Open the Socket Mode connection once, or fail with the setting to fix.
+
+    slack_sdk raises on a refused app token, and on an unreachable WebSocket it only logs and retries
+    forever; either way a bot that never connects must not look like it is running.
+    """
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    handler = SocketModeHandler(app, settings.slack_app_token.get_secret_value() if settings.slack_app_token else "")
+    try:
+        handler.connect()
+    except (SlackApiError, SlackRequestError, URLError, OSError) as exc:
+        handler.close()
+        if isinstance(exc, SlackApiError):
+            data = exc.response.data if isinstance(exc.response.data, dict) else {}
+            reason = data.get("error") or f"HTTP {exc.response.status_code}"
+        else:
+            reason = f"{type(exc).__name__}: {exc}"
+        raise ConfigError(f"Slack did not open Socket Mode with SLACK_APP_TOKEN ({reason}).",
+                          "Check SLACK_APP_TOKEN: an app-level token (xapp-...) with the connections:write "
+                          "scope, from the app's Basic Information page; and SLACK_API_URL.") from None
+    if not handler.client.is_connected():
+        handler.close()
+        host = urlparse(handler.client.wss_uri or "").netloc  # not the whole URL: its ticket is a credential
+        raise ConfigError(f"Could not open the Socket Mode WebSocket to {host or 'Slack'}.",
+                          "Check that this machine can reach it (proxy: HTTPS_PROXY) and that SLACK_APP_TOKEN "
+                          "belongs to this app; or serve HTTP with --http.")
+    return handler
+
+
+def report(exc: ForgeError) -> int:
+    print(f"Error: {exc.message}" + (f"\n{exc.hint}" if exc.hint else ""), file=sys.stderr)
+    return exc.exit_code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -86,18 +125,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         check_required(settings, http=args.http, scheduler=not args.no_scheduler)
         runtime, app = start(settings, scheduler=not args.no_scheduler)
     except ForgeError as exc:
-        print(f"Error: {exc.message}" + (f"\n{exc.hint}" if exc.hint else ""), file=sys.stderr)
-        return exc.exit_code
+        return report(exc)
     try:
         if args.http:
             server = make_http_server(app, args.host, args.port)  # type: ignore[arg-type]
             log.info("Listening on http://%s:%d%s", args.host, server.server_port, EVENTS_PATH)
             server.serve_forever()
         else:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-            token = settings.slack_app_token.get_secret_value() if settings.slack_app_token else ""
-            SocketModeHandler(app, token).start()  # type: ignore[arg-type]
+            connect_socket_mode(app, settings)  # type: ignore[arg-type]
+            log.info("Connected to Slack over Socket Mode")
+            threading.Event().wait()
+    except ForgeError as exc:
+        return report(exc)
     except KeyboardInterrupt:
         log.info("Stopping")
     finally:

@@ -75,12 +75,19 @@ def check_blocks(blocks: Any, limit: int = MAX_BLOCKS) -> str | None:
 class FakeSlack:
     """Start with `with FakeSlack() as slack:`; point SLACK_API_URL at `slack.api_url`."""
 
+    app_token = "xapp-1-A0FORGE-1-fake"
+    """The app-level token `apps.connections.open` accepts (SLACK_APP_TOKEN)."""
+    socket_url: str | None = None
+    """The WebSocket URL `apps.connections.open` hands out (a `tests.fakes.socket_mode.FakeSocketMode`)."""
+
     def __init__(self, token: str = "xoxb-test-token", team: str = "T0FAKE", bot_user: str = "U0BOT") -> None:
         self.token, self.team, self.bot_user = token, team, bot_user
         self.calls: list[Call] = []
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}
         self.home_views: dict[str, dict[str, Any]] = {}
         self.files: dict[str, dict[str, Any]] = {}
+        self.closed_channels: set[str] = set()
+        """Channels the bot is not in: posts and file shares there get `not_in_channel`."""
         self._injections: defaultdict[str, deque[Injection]] = defaultdict(deque)
         self._ts = itertools.count(1)
         self._lock = threading.Lock()
@@ -181,6 +188,8 @@ class FakeSlack:
         if injection and injection.status >= 500:
             return self._record(call, injection.status, {}, b"upstream connect error or disconnect/reset")
         auth = lower.get("authorization", "")
+        if method == "apps.connections.open":  # Socket Mode authenticates with the app token, not the bot token
+            return self._record(call, 200, {}, self._apps_connections_open(auth))
         if not auth:
             return self._record(call, 200, {}, {"ok": False, "error": "not_authed"})
         if auth != f"Bearer {self.token}":
@@ -202,9 +211,18 @@ class FakeSlack:
         return {"ok": True, "url": "https://fake-forge.slack.com/", "team": "Fake Forge", "user": "forgebot",
                 "team_id": self.team, "user_id": self.bot_user, "bot_id": "B0BOT", "is_enterprise_install": False}
 
+    def _apps_connections_open(self, auth: str) -> dict[str, Any]:
+        if auth != f"Bearer {self.app_token}":
+            return {"ok": False, "error": "invalid_auth" if auth else "not_authed"}
+        if self.socket_url is None:
+            return {"ok": False, "error": "internal_error", "detail": "set FakeSlack.socket_url first"}
+        return {"ok": True, "url": self.socket_url}
+
     def _chat_postMessage(self, body: dict[str, Any]) -> dict[str, Any]:
         if not body.get("channel"):
             return {"ok": False, "error": "channel_not_found"}
+        if body["channel"] in self.closed_channels:
+            return {"ok": False, "error": "not_in_channel"}
         if check_blocks(body.get("blocks")):
             return {"ok": False, "error": "invalid_blocks"}
         ts = self._next_ts()
@@ -263,6 +281,8 @@ class FakeSlack:
         return {"ok": True, "upload_url": f"{self.root}/upload/{file_id}", "file_id": file_id}
 
     def _files_completeUploadExternal(self, body: dict[str, Any]) -> dict[str, Any]:
+        if body.get("channel_id") in self.closed_channels:
+            return {"ok": False, "error": "not_in_channel"}
         files = json.loads(body.get("files", "[]"))
         done = []
         with self._lock:
