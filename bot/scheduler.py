@@ -128,7 +128,11 @@ class JobScheduler:
         for job_id, spec in self.jobs.items():
             trigger = self.triggers[job_id]
             kwargs: dict[str, Any] = {}
-            stored = self.scheduler.get_job(job_id)
+            try:
+                stored = self.scheduler.get_job(job_id)
+            except Exception as exc:  # its function was renamed or moved since it was stored: replaced below
+                log.warning("Replacing stored job %s, which cannot be loaded: %s", job_id, exc)
+                stored = None
             if stored is not None and str(stored.trigger) == str(trigger) and stored.next_run_time is not None:
                 kwargs["next_run_time"] = stored.next_run_time
             self.scheduler.add_job(spec.func, trigger, id=job_id, name=spec.description, replace_existing=True,
