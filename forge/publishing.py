@@ -83,7 +83,8 @@ def utcnow() -> datetime:
 
 def backoff(attempts: int, retry_after_s: float | None = None) -> timedelta:
     """Exponential backoff from 5 s to an hour, never sooner than the server's Retry-After."""
-    exponential = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** max(0, attempts))
+    # The exponent is capped: 2 ** 1024 no longer fits a float, and a post retried for weeks must not crash.
+    exponential = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** min(max(0, attempts), 32))
     return timedelta(seconds=max(exponential, retry_after_s or 0.0))
 
 

@@ -58,14 +58,16 @@ class OutboxQueries:
     def claim_due_posts(self, now: datetime, limit: int = 20) -> list[OutboxEntry]:
         """Claim up to `limit` due posts, oldest first; rows another deliverer holds are skipped."""
         free = or_(OutboxRow.claimed_until.is_(None), OutboxRow.claimed_until < now)
-        due = (select(OutboxRow.id).where(OutboxRow.status == PENDING, OutboxRow.next_attempt_at <= now, free)
-               .order_by(OutboxRow.id).limit(limit))
+        claimable = (OutboxRow.status == PENDING, OutboxRow.next_attempt_at <= now, free)
+        due = select(OutboxRow.id).where(*claimable).order_by(OutboxRow.id).limit(limit)
         claimed: list[OutboxEntry] = []
         with self.session() as s:
             ids = list(s.scalars(due))
         for post_id in ids:
             with self.session() as s:
-                won = s.execute(update(OutboxRow).where(OutboxRow.id == post_id, OutboxRow.status == PENDING, free)
+                # Re-checked in the UPDATE: since the SELECT another deliverer may have posted the row, or
+                # tried and deferred it (then it is free again, but not due until its backoff ends).
+                won = s.execute(update(OutboxRow).where(OutboxRow.id == post_id, *claimable)
                                 .values(claimed_until=now + CLAIM_LEASE)).rowcount  # type: ignore[attr-defined]
                 if won:
                     row = s.get_one(OutboxRow, post_id)
