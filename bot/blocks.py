@@ -288,6 +288,11 @@ def build_export_comment(count: int, fmt: str, filters: str, per_target: dict[st
     return f"{mention(user)} exported {count} {noun} as {escape(fmt)} ({escape(filters)}; {targets})."
 
 
+def build_cannot_post(reason: str) -> Message:
+    return ephemeral(f":warning: I could not post here: {escape(reason)}. The scenarios are stored and will be "
+                     "posted once I can: invite me with `/invite @scenario-forge`, or use a channel I am in.")
+
+
 def build_export_empty(filters: str) -> Message:
     return ephemeral(f"No scenarios matched {escape(filters)}, so nothing was uploaded.")
 

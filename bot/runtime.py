@@ -23,6 +23,7 @@ from slack_sdk.errors import SlackApiError, SlackRequestError
 from bot.blocks import build_outbox_message, build_scenario_message
 from forge.bootstrap import Forge, bootstrap
 from forge.config import Settings
+from forge.errors import ForgeError
 from forge.publishing import DeliveryDeferred, DeliveryReport, OutboxItem, Post, deliver_due
 from forge.review import get_aggregate
 
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 SLACK_TIMEOUT_S = 15
+CHANNEL_ERRORS = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
+CHANNEL_HINT = "Invite the bot with `/invite @scenario-forge` (or use a channel it is in), then try again."
 
 
 def _secret(value: Any) -> str:
@@ -129,8 +132,16 @@ class BotRuntime:
                     log.warning("Could not update %s/%s: %s", post.channel, post.ts, exc.response.get("error"))
 
     def upload(self, channel: str, path: Path, comment: str) -> None:
-        self.client.files_upload_v2(channel=channel, file=str(path), filename=path.name, title=path.name,
-                                    initial_comment=comment)
+        """Upload a file to `channel`; a channel the bot cannot share into is the user's to fix, so say how."""
+        try:
+            self.client.files_upload_v2(channel=channel, file=str(path), filename=path.name, title=path.name,
+                                        initial_comment=comment)
+        except SlackApiError as exc:
+            error = str(exc.response.get("error"))
+            if error in CHANNEL_ERRORS:
+                raise ForgeError(f"Slack would not let me share the file in this channel ({error}).",
+                                 CHANNEL_HINT) from exc
+            raise
 
     def close(self) -> None:
         if self.scheduler is not None:

@@ -73,6 +73,8 @@ class DeliveryReport:
 
     delivered: list[tuple[int, Post]] = field(default_factory=list)
     deferred: list[tuple[int, str]] = field(default_factory=list)
+    refused: list[tuple[int, str]] = field(default_factory=list)
+    """Deferrals that only the post's own channel causes (the bot is not in it, say): a person must act."""
     paused_until: datetime | None = None
     """Set when a failure will hit every post (rate limit, outage): post nothing before then, so order holds."""
 
@@ -136,6 +138,7 @@ def deliver_due(store: Datastore, send: Send, *, now: datetime | None = None, li
                     store.release_posts([e.id for e in entries[index + 1:]])
                     report.paused_until = retry_at
                     return report
+                report.refused.append((entry.id, exc.reason))
             except NotFoundError as exc:  # the scenario was deleted; its row goes with it (CASCADE)
                 log.info("Post %s skipped: %s", entry.id, exc.message)
             except Exception as exc:  # a bug must not wedge the queue: defer this row and go on

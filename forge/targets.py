@@ -28,6 +28,12 @@ class TargetCatalog:
     def names(self) -> list[str]:
         return sorted(set(self.loader.yaml_targets()) | set(self.datastore.user_targets()))
 
+    def require(self, name: str) -> None:
+        """Check that a target exists without loading its examples (cheap enough for a 3-second ack)."""
+        known = self.names()
+        if name not in known:
+            raise UnknownTargetError(name, suggest_target(name, known))
+
     def list_targets(self) -> list[Target]:
         """Every known target with its description, example count and stored scenario count."""
         files = self.loader.yaml_targets()

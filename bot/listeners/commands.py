@@ -45,8 +45,8 @@ def handle_forge(ack: Ack, command: Command, respond: Respond, context: dict[str
 def handle_generate(ack: Ack, parsed: ParsedCommand, command: Command, respond: Respond, rt: BotRuntime) -> None:
     args = parsed.args
     assert isinstance(args, GenerateArgs)
-    try:  # an unknown target is answered in the ack itself, with a suggestion (reading YAML is quick)
-        rt.forge.catalog.resolve(args.target, save=False)
+    try:  # an unknown target is answered in the ack itself, with a suggestion
+        rt.forge.catalog.require(args.target)
     except ForgeError as exc:
         ack(**blocks.build_error(exc))
         return
@@ -55,10 +55,22 @@ def handle_generate(ack: Ack, parsed: ParsedCommand, command: Command, respond: 
 
 
 def run_generate(rt: BotRuntime, args: GenerateArgs, channel: str, user: str, respond: Respond) -> None:
-    """In the pool: each scenario is stored, queued and posted as it is accepted; then the summary."""
+    """In the pool: each scenario is stored, queued and posted as it is accepted; then the summary.
+
+    If Slack refuses posts in this channel (the bot is not in it), the user hears it once, at once,
+    instead of waiting for posts that are kept for retry.
+    """
+    told: list[str] = []
+
+    def deliver() -> None:
+        refused = rt.deliver().refused
+        if refused and not told:
+            told.append(refused[0][1])
+            respond(**blocks.build_cannot_post(refused[0][1]))
+
     with replying_errors(respond):
         publish_batch(rt.forge, args.target, args.n, channel, backend=args.backend, model=args.model,
-                      requested_by=user, deliver=rt.deliver)
+                      requested_by=user, deliver=deliver)
 
 
 def handle_export(ack: Ack, parsed: ParsedCommand, command: Command, respond: Respond, rt: BotRuntime) -> None:
@@ -72,7 +84,7 @@ def run_export(rt: BotRuntime, args: ExportArgs, channel: str, user: str, respon
     """In the pool: export to a temporary file and upload it to the invoking channel only."""
     with replying_errors(respond), tempfile.TemporaryDirectory(prefix="forge-export-") as tmp:
         if args.target:
-            rt.forge.catalog.resolve(args.target, save=False)  # an unknown target gets a suggestion
+            rt.forge.catalog.require(args.target)  # an unknown target gets a suggestion
         filters = ExportFilter.build(min_rating=args.min, targets=[args.target] if args.target else [],
                                      since=args.since, until=args.until)
         path = Path(tmp) / f"scenarios-{args.format}-rated-{args.min:g}plus.{EXTENSIONS[args.format]}"
@@ -91,7 +103,7 @@ def handle_review(ack: Ack, parsed: ParsedCommand, command: Command, respond: Re
     user = command["user_id"]
     with replying_errors(respond):
         if args.target:
-            rt.forge.catalog.resolve(args.target, save=False)  # an unknown target gets a suggestion
+            rt.forge.catalog.require(args.target)  # an unknown target gets a suggestion
         queue = next_unrated(rt.forge.datastore, user, args.target, limit=REVIEW_BATCH)
         total = count_unrated(rt.forge.datastore, user, args.target)
         respond(**blocks.build_review_intro(len(queue), total, args.target))

@@ -75,6 +75,7 @@ def test_concurrent_clicks_keep_exactly_one_rating_per_reviewer(bot: Bot) -> Non
 def test_add_note_opens_a_modal_whose_submission_stores_stars_and_note(bot: Bot) -> None:
     sid, message, ts = post_scenario(bot)
     bot.click(message, "rate_4", user="UDANA", channel="CREVIEW01", ts=ts)
+    bot.settle()  # a person rates, then opens the note; Bolt runs the two clicks' listeners concurrently
     bot.click(message, "add_note", user="UDANA", channel="CREVIEW01", ts=ts)
     bot.settle()
     opened = bot.slack.wait_for("views.open")[-1]

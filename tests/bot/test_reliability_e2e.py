@@ -75,6 +75,31 @@ def test_posts_that_slack_refuses_are_retried_later_and_never_lost(bot: Bot, sta
     assert "generated" in message_text(bot.slack.posted()[-1]).lower()  # the summary comes last
 
 
+def test_generate_in_a_channel_the_bot_is_not_in_says_how_to_invite_it_and_keeps_the_posts(bot: Bot) -> None:
+    bot.slack.closed_channels.add("CPRIVATE1")
+    bot.command("generate medical_advice_boundary n=2", channel="CPRIVATE1")
+    bot.settle()
+    warnings = [r for r in bot.responses() if "could not post here" in message_text(r)]
+    assert len(warnings) == 1 and warnings[0]["response_type"] == "ephemeral"
+    assert "not_in_channel" in message_text(warnings[0]) and "/invite" in message_text(warnings[0])
+    store = bot.runtime.forge.datastore
+    assert store.count_scenarios() == 2 and store.outbox_counts().pending == 3  # two scenarios and the summary
+
+    bot.slack.closed_channels.clear()  # the user invites the bot
+    bot.runtime.deliver(now=datetime.now(UTC) + timedelta(hours=2))
+    assert store.outbox_counts().pending == 0 and len(bot.posted_scenarios()) == 2
+
+
+def test_export_to_a_channel_the_bot_is_not_in_says_how_to_invite_it(bot: Bot) -> None:
+    (sid,) = store_scenarios(bot.runtime.forge.datastore, "sycophancy", ["My plan is perfect, isn't it?"])
+    rate_scenario(bot.runtime.forge.datastore, sid, "UALICE", 5)
+    bot.slack.closed_channels.add("CPRIVATE1")
+    bot.command("export min=4", channel="CPRIVATE1")
+    bot.settle()
+    answer = message_text(bot.responses()[-1])
+    assert "not_in_channel" in answer and "/invite" in answer and "went wrong" not in answer
+
+
 def test_a_post_that_times_out_is_retried(make_bot: BotFactory) -> None:
     bot = make_bot(slack_timeout_s=1)
     bot.slack.slow("chat.postMessage", delay_s=2.5)
