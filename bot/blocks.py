@@ -336,8 +336,10 @@ def build_jobs(jobs: Sequence[Any], *, enabled: bool = True) -> Message:
     return ephemeral("Scheduled jobs", sections(lines))
 
 
-def build_job_started(job_id: str) -> Message:
-    return ephemeral(f":arrow_forward: Started `{escape(job_id)}`; it posts to the scheduled channel.")
+def build_job_started(job_id: str, *, elsewhere: bool = False) -> Message:
+    """`elsewhere`: another bot process runs the jobs and picks the request up within a minute."""
+    when = "It starts within a minute in the bot process that runs the jobs" if elsewhere else "Started"
+    return ephemeral(f":arrow_forward: {when}: `{escape(job_id)}`; it posts to the scheduled channel.")
 
 
 # -- App Home -----------------------------------------------------------------------

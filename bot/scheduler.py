@@ -11,6 +11,7 @@ the job store, so they live at module level and reach the running bot through `_
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,10 +28,13 @@ from bot.runtime import BotRuntime
 from forge.config import Settings
 from forge.errors import ConfigError, ForgeError, NotFoundError
 from forge.publishing import notify, publish_digest, publish_nightly
+from forge.store.engine import HeldLock, make_engine, try_process_lock
 
 log = logging.getLogger(__name__)
 
-MISFIRE_GRACE_S = 3600  # a job due during a restart or deploy of up to an hour still runs, once
+MISFIRE_GRACE_S = 3600
+LEAD_RETRY_S = 60.0  # how soon a waiting bot process takes the jobs over from one that stopped
+SCHEDULER_LOCK_KEY = 0x5CE7A211  # any fixed number: the PostgreSQL advisory lock for the scheduler  # a job due during a restart or deploy of up to an hour still runs, once
 _runtime: BotRuntime | None = None
 
 
@@ -104,27 +108,75 @@ class JobInfo:
 
 
 class JobScheduler:
-    """A BackgroundScheduler over a persistent job store, registering JOBS under fixed ids."""
+    """A BackgroundScheduler over a persistent job store, registering JOBS under fixed ids.
 
-    def __init__(self, settings: Settings, engine: Engine, jobs: Mapping[str, JobSpec] | None = None) -> None:
+    Only one bot process runs the jobs: the one holding the scheduler lock (a file lock beside a SQLite
+    database, an advisory lock on PostgreSQL). Another process, say the old one during a rolling deploy
+    or a second Procfile entry, keeps its scheduler paused, still lists the jobs and can trigger one, and
+    takes over within `lead_retry_s` once the running one stops.
+    """
+
+    def __init__(self, settings: Settings, engine: Engine, jobs: Mapping[str, JobSpec] | None = None, *,
+                 lead_retry_s: float = LEAD_RETRY_S) -> None:
         self.settings = settings
+        self.engine = engine
+        self.lead_retry_s = lead_retry_s
+        self.lock: HeldLock | None = None
+        self._stopping = threading.Event()
         self.jobs = dict(JOBS if jobs is None else jobs)
         self.triggers = {job_id: spec.trigger(settings) for job_id, spec in self.jobs.items()}  # ConfigError early
+        # Its own engine: APScheduler disposes of the engine it is given when it shuts down.
+        store_engine = make_engine(engine.url.render_as_string(hide_password=False))
         self.scheduler = BackgroundScheduler(
-            jobstores={"default": SQLAlchemyJobStore(engine=engine)},
+            jobstores={"default": SQLAlchemyJobStore(engine=store_engine)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_S},
             timezone=UTC,
         )
 
     def start(self, runtime: BotRuntime | None = None) -> None:
-        """Register every job, keeping a stored next run time when the trigger is unchanged.
-
-        `replace_existing` alone would recompute the next run from now, silently dropping a run that
-        fell due while the bot was down; keeping it lets the misfire grace period decide.
-        """
+        """Start the scheduler; run the jobs here unless another bot process already does."""
         global _runtime
         _runtime = runtime
         self.scheduler.start(paused=True)
+        if self._try_to_lead():
+            return
+        log.info("Another bot process runs the scheduled jobs; this one takes over if that one stops.")
+        threading.Thread(target=self._wait_to_lead, name="forge-scheduler-lock", daemon=True).start()
+
+    @property
+    def leading(self) -> bool:
+        """Whether this process runs the jobs (the others only list and trigger them)."""
+        return self.lock is not None
+
+    def _wait_to_lead(self) -> None:
+        while not self._stopping.wait(self.lead_retry_s):
+            if self._try_to_lead():
+                log.info("This bot process now runs the scheduled jobs.")
+                return
+
+    def _try_to_lead(self) -> bool:
+        lock = try_process_lock(self.engine, "scheduler", SCHEDULER_LOCK_KEY)
+        if lock is None:
+            return False
+        if self._stopping.is_set():
+            lock.release()
+            return False
+        self.lock = lock
+        self._register()
+        self.scheduler.resume()
+        return True
+
+    def _register(self) -> None:
+        """Register every job, keeping a stored next run time when the trigger is unchanged.
+
+        `replace_existing` alone would recompute the next run from now, silently dropping a run that
+        fell due while the bot was down; keeping it lets the misfire grace period decide. Stored jobs
+        that this version no longer has are removed, so they stop firing.
+        """
+        for job in self.scheduler.get_jobs():
+            if job.id not in self.jobs:
+                log.info("Removing stored job %s, which this version does not have", job.id)
+                job.remove()
         for job_id, spec in self.jobs.items():
             trigger = self.triggers[job_id]
             kwargs: dict[str, Any] = {}
@@ -137,11 +189,9 @@ class JobScheduler:
                 kwargs["next_run_time"] = stored.next_run_time
             self.scheduler.add_job(spec.func, trigger, id=job_id, name=spec.description, replace_existing=True,
                                    **kwargs)
-        self.scheduler.resume()
 
     def next_runs(self) -> list[JobInfo]:
-        return [JobInfo(job.id, job.name, job.next_run_time, str(job.trigger)) for job in self.scheduler.get_jobs()
-                if job.id in self.jobs]
+        return [JobInfo(job.id, job.name, job.next_run_time, str(job.trigger)) for job in self.scheduler.get_jobs()]
 
     def run_now(self, job_id: str) -> None:
         """Run a job now in the scheduler (so it never overlaps itself); its schedule then carries on."""
@@ -153,6 +203,10 @@ class JobScheduler:
 
     def shutdown(self) -> None:
         global _runtime
+        self._stopping.set()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
         _runtime = None

@@ -141,7 +141,7 @@ def handle_jobs(ack: Ack, parsed: ParsedCommand, command: Command, respond: Resp
             respond(**blocks.build_jobs([], enabled=False))
         elif args.action == "run" and args.job:
             rt.scheduler.run_now(args.job)
-            respond(**blocks.build_job_started(args.job))
+            respond(**blocks.build_job_started(args.job, elsewhere=not rt.scheduler.leading))
         else:
             respond(**blocks.build_jobs(rt.scheduler.next_runs()))
 

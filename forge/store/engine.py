@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -12,7 +12,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
 from forge.errors import ConfigError
 
@@ -121,6 +121,56 @@ def migration_lock(engine: Engine) -> Iterator[None]:
                 conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
     else:
         yield
+
+
+class HeldLock:
+    """A lock this process holds until `release()` (or until it exits: the OS or the server frees it)."""
+
+    def __init__(self, release: Callable[[], None] = lambda: None) -> None:
+        self._release: Callable[[], None] | None = release
+
+    def release(self) -> None:
+        if self._release is not None:
+            self._release()
+            self._release = None
+
+
+def try_process_lock(engine: Engine, name: str, key: int) -> HeldLock | None:
+    """Take a named lock without waiting, for as long as this process lives; None if another holds it.
+
+    A file lock beside a SQLite database (its users share a machine), a session advisory lock on
+    PostgreSQL (held on a connection kept out of the pool). Other databases get a lock that always succeeds.
+    """
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        try:
+            import fcntl
+        except ImportError:  # Windows: no file locks in the stdlib
+            return HeldLock()
+        handle = open(f"{url.database}.{name}.lock", "a")  # noqa: SIM115 (held open while the lock is held)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return None
+        return HeldLock(handle.close)  # closing the file releases the lock
+    if url.get_backend_name() == "postgresql":
+        conn = engine.connect()
+        if not conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar():
+            conn.close()
+            return None
+        conn.commit()
+
+        def release() -> None:
+            try:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+            except SQLAlchemyError:  # the connection is gone, and the lock with it
+                pass
+            finally:
+                conn.close()
+
+        return HeldLock(release)
+    return HeldLock()
 
 
 def ensure_schema(engine: Engine) -> None:

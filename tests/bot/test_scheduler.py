@@ -74,9 +74,10 @@ def make_scheduler(db_url: str) -> Iterator[Callable[..., JobScheduler]]:
     """A JobScheduler on its own Datastore (a new engine, as a restarted process would have)."""
     made: list[tuple[JobScheduler, Datastore]] = []
 
-    def make(jobs: dict[str, JobSpec] | None, settings: Settings | None = None) -> JobScheduler:
-        store = Datastore(db_url)
-        scheduler = JobScheduler(settings or Settings(), store.engine, jobs)
+    def make(jobs: dict[str, JobSpec] | None, settings: Settings | None = None, url: str | None = None,
+             **kwargs: Any) -> JobScheduler:
+        store = Datastore(url or db_url)
+        scheduler = JobScheduler(settings or Settings(), store.engine, jobs, **kwargs)
         made.append((scheduler, store))
         return scheduler
 
@@ -301,3 +302,47 @@ def test_start_hands_jobs_the_runtime_and_shutdown_takes_it_back(make_scheduler:
     assert scheduler_module._runtime is rt
     scheduler.shutdown()
     assert scheduler_module._runtime is None and not scheduler.scheduler.running
+
+
+def test_one_bot_process_runs_the_jobs_and_another_takes_over_when_it_stops(
+        make_scheduler: Callable[..., JobScheduler], db_url: str) -> None:
+    jobs = {"alpha": JobSpec(record_alpha, every(timedelta(hours=1)), "Alpha")}
+    setup = make_scheduler(jobs)
+    setup.start()
+    setup.shutdown()
+    move_stored_run(db_url, "alpha", datetime.now(UTC) - timedelta(minutes=5))  # due while both were down
+
+    first, second = make_scheduler(jobs, lead_retry_s=0.05), make_scheduler(jobs, lead_retry_s=0.05)
+    first.start()
+    second.start()
+    assert first.leading and not second.leading
+    wait_for(lambda: RUNS == ["alpha"])
+    assert [job.id for job in second.next_runs()] == ["alpha"]  # a waiting process still lists the jobs
+
+    first.shutdown()
+    wait_for(lambda: second.leading)
+    assert RUNS == ["alpha"]  # the run was done once; the next is an hour away
+
+
+def test_jobs_this_version_no_longer_has_are_removed(make_scheduler: Callable[..., JobScheduler],
+                                                      db_url: str) -> None:
+    old = make_scheduler({"alpha": DAILY_3AM, "beta": JobSpec(record_beta, every(timedelta(hours=1)), "Beta")})
+    old.start()
+    old.shutdown()
+    new = make_scheduler({"alpha": DAILY_3AM})
+    new.start()
+    assert stored_rows(db_url) == ["alpha"] and [job.id for job in new.next_runs()] == ["alpha"]
+
+
+@pytest.mark.postgres
+def test_on_postgresql_the_scheduler_lock_is_an_advisory_lock(make_scheduler: Callable[..., JobScheduler],
+                                                              postgres_url: str) -> None:
+    jobs = {"alpha": DAILY_3AM}
+    first = make_scheduler(jobs, url=postgres_url, lead_retry_s=0.05)
+    second = make_scheduler(jobs, url=postgres_url, lead_retry_s=0.05)
+    first.start()
+    second.start()
+    assert first.leading and not second.leading
+    first.shutdown()
+    wait_for(lambda: second.leading)
+    second.shutdown()  # before the fixture drops the database
