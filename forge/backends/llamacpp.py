@@ -6,6 +6,7 @@ so we locate the file through its import spec instead of importing it.
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import os
 import threading
@@ -25,6 +26,14 @@ REPEAT_PENALTY = 1.15
 # One Llama per (path, threads) per process: loading is the slow part.
 _MODELS: dict[tuple[str, int], Any] = {}
 _LOAD_LOCK = threading.Lock()
+
+
+@atexit.register
+def _close_models() -> None:
+    """Free the models before interpreter shutdown, when llama.cpp's own finaliser would find its
+    bindings gone and print a traceback."""
+    while _MODELS:
+        _MODELS.popitem()[1].close()
 
 
 def bundled_model_path() -> Path:
