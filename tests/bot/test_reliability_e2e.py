@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -230,3 +231,11 @@ def test_requests_are_signed_as_slack_signs_them() -> None:
     assert verifier.is_valid(body, headers["X-Slack-Request-Timestamp"], headers["X-Slack-Signature"])
     assert not SignatureVerifier("other").is_valid(body, headers["X-Slack-Request-Timestamp"],
                                                    headers["X-Slack-Signature"])
+
+
+def test_the_events_url_answers_slacks_url_verification_challenge(bot: Bot) -> None:
+    body = json.dumps({"token": "legacy-unused", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",
+                       "type": "url_verification"})
+    reply = bot.post(body, "application/json")
+    assert reply.status == 200 and "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P" in reply.body
+    assert bot.post(body, "application/json", secret="forged").status == 401
