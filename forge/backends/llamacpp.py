@@ -26,6 +26,8 @@ REPEAT_PENALTY = 1.15
 # One Llama per (path, threads) per process: loading is the slow part.
 _MODELS: dict[tuple[str, int], Any] = {}
 _LOAD_LOCK = threading.Lock()
+# A Llama is not thread-safe, and the bot generates from several threads: one completion at a time each.
+_RUN_LOCKS: dict[tuple[str, int], threading.Lock] = {}
 
 
 @atexit.register
@@ -53,7 +55,8 @@ def bundled_model_path() -> Path:
     return path
 
 
-def _load(path: Path, n_threads: int) -> Any:
+def _load(path: Path, n_threads: int) -> tuple[Any, threading.Lock]:
+    """The process's Llama for this file, loaded once, and the lock that serialises its completions."""
     key = (str(path), n_threads)
     with _LOAD_LOCK:
         if key not in _MODELS:
@@ -66,12 +69,13 @@ def _load(path: Path, n_threads: int) -> Any:
                 ) from exc
             try:
                 _MODELS[key] = Llama(model_path=str(path), n_ctx=N_CTX, n_threads=n_threads, verbose=False)
+                _RUN_LOCKS[key] = threading.Lock()
             except (ValueError, RuntimeError) as exc:
                 raise ModelNotFoundError(
                     f"llama.cpp could not load the model file {path}: {exc}",
                     "Pass a valid GGUF file with --model PATH, or leave --model unset for the embedded default.",
                 ) from exc
-        return _MODELS[key]
+        return _MODELS[key], _RUN_LOCKS.setdefault(key, threading.Lock())
 
 
 def _cap_strings(schema: dict[str, Any]) -> dict[str, Any]:
@@ -125,18 +129,19 @@ class LlamaCppBackend:
         schema: dict[str, Any] | None,
         params: GenerationParams,
     ) -> str:
-        llm = _load(self._path, self._threads)
+        llm, lock = _load(self._path, self._threads)
         response_format = {"type": "json_object", "schema": _cap_strings(schema)} if schema else None
         try:
-            result = llm.create_chat_completion(
-                messages=[m.model_dump() for m in messages],
-                response_format=response_format,
-                temperature=params.temperature,
-                top_p=params.top_p,
-                seed=params.seed,
-                max_tokens=params.max_tokens,
-                repeat_penalty=REPEAT_PENALTY,
-            )
+            with lock:
+                result = llm.create_chat_completion(
+                    messages=[m.model_dump() for m in messages],
+                    response_format=response_format,
+                    temperature=params.temperature,
+                    top_p=params.top_p,
+                    seed=params.seed,
+                    max_tokens=params.max_tokens,
+                    repeat_penalty=REPEAT_PENALTY,
+                )
         except (ValueError, RuntimeError) as exc:
             raise BackendResponseError(f"llama.cpp failed to generate: {exc}", "Try a smaller -n or another model.") from exc
         content = result["choices"][0]["message"].get("content")
