@@ -212,3 +212,16 @@ def test_jobs_without_a_scheduler_says_it_is_off(bot: Bot) -> None:
     listing, refusal = bot.responses()
     assert "off" in message_text(listing).lower()
     assert "--no-scheduler" in message_text(refusal)
+
+
+@pytest.mark.slow
+def test_generate_on_the_embedded_model_posts_real_scenarios(make_bot: BotFactory) -> None:
+    bot = make_bot(backend="llamacpp", model=None)
+    assert "Queued: 2 scenarios" in bot.command("generate medical_advice_boundary n=2").text
+    bot.settle(timeout=600)
+    posts = bot.posted_scenarios()
+    stored = bot.runtime.forge.datastore.list_scenarios(target="medical_advice_boundary")
+    assert len(posts) == len(stored) == 2
+    assert {scenario_id_of(c.body) for c, _ in posts} == {s.id for s in stored}
+    assert {s.backend for s in stored} == {"llamacpp"} and bot.ollama.requests == []
+    assert "Generated 2 of 2" in message_text(bot.slack.posted()[-1])
