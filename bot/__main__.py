@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 import threading
 from collections.abc import Sequence
@@ -117,6 +118,10 @@ def report(exc: ForgeError) -> int:
     return exc.exit_code
 
 
+def stop_on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -126,6 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         runtime, app = start(settings, scheduler=not args.no_scheduler)
     except ForgeError as exc:
         return report(exc)
+    signal.signal(signal.SIGTERM, stop_on_sigterm)  # platforms stop processes with SIGTERM: close cleanly
     try:
         if args.http:
             server = make_http_server(app, args.host, args.port)  # type: ignore[arg-type]
