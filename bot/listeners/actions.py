@@ -55,8 +55,11 @@ def handle_rate(ack: Ack, body: Body, action: dict[str, Any], respond: Respond, 
         if container.get("is_ephemeral"):  # a review message: only its response_url can change it
             respond(replace_original=True, **blocks.build_scenario_message(rated.scenario, rated.result.aggregate,
                                                                            your_stars=stars))
-        elif container.get("channel_id") and container.get("message_ts"):
-            posts.append(Post(container["channel_id"], container["message_ts"]))
+        else:  # the clicked message itself, even if the outbox has no record of it
+            channel = _channel(body)
+            ts = container.get("message_ts") or (body.get("message") or {}).get("ts")
+            if channel and ts:
+                posts.append(Post(channel, ts))
         rt.refresh(scenario_id, posts)
         confirm(client, respond, _channel(body), user, blocks.build_rating_confirmation(rated.result))
 

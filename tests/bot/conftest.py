@@ -129,12 +129,12 @@ class Bot:
         return self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded", **kw)
 
     def click(self, message: dict[str, Any], action_id: str, *, user: str, channel: str | None = None,
-              ts: str | None = None, ephemeral: bool = False) -> Reply:
+              ts: str | None = None, ephemeral: bool = False, container_ts: bool = True) -> Reply:
         """Click a button of a posted message (as `block_actions`, with container and response_url)."""
         button = next(e for b in blocks_of(message) for e in b.get("elements", []) if e.get("action_id") == action_id)
         n = next(self._ids)
         container: dict[str, Any] = {"type": "message", "channel_id": channel, "is_ephemeral": ephemeral}
-        if ts:
+        if ts and container_ts:
             container["message_ts"] = ts
         payload = {
             "type": "block_actions", "team": {"id": "T0FAKE", "domain": "fake"}, "api_app_id": "A0FORGE",

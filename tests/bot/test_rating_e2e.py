@@ -143,3 +143,13 @@ def test_a_click_on_a_deleted_scenario_gets_an_ephemeral_error(bot: Bot) -> None
     bot.settle()
     answer = bot.responses()[-1]
     assert answer["response_type"] == "ephemeral" and "999999" in message_text(answer)
+
+
+def test_a_click_on_a_message_the_outbox_did_not_post_updates_that_message(bot: Bot) -> None:
+    sid, message, ts = post_scenario(bot)
+    copy = bot.slack.calls_of("chat.postMessage", ok=True)[-1].body  # e.g. a message re-posted by hand
+    reply = bot.runtime.client.chat_postMessage(channel="COTHER001", text=copy["text"], blocks=copy["blocks"])
+    bot.click(message, "rate_5", user="UALICE", channel="COTHER001", ts=reply["ts"], container_ts=False)
+    bot.settle()
+    assert rating_line(latest_message(bot, "COTHER001", reply["ts"])) == "★ 5.0 · 1 rating"
+    assert rating_line(latest_message(bot, "CREVIEW01", ts)) == "★ 5.0 · 1 rating"
