@@ -123,6 +123,7 @@ class JobScheduler:
         self.lead_retry_s = lead_retry_s
         self.lock: HeldLock | None = None
         self._stopping = threading.Event()
+        self._leading = threading.Lock()
         self.jobs = dict(JOBS if jobs is None else jobs)
         self.triggers = {job_id: spec.trigger(settings) for job_id, spec in self.jobs.items()}  # ConfigError early
         # Its own engine: APScheduler disposes of the engine it is given when it shuts down.
@@ -150,21 +151,25 @@ class JobScheduler:
 
     def _wait_to_lead(self) -> None:
         while not self._stopping.wait(self.lead_retry_s):
-            if self._try_to_lead():
-                log.info("This bot process now runs the scheduled jobs.")
-                return
+            try:
+                if self._try_to_lead():
+                    log.info("This bot process now runs the scheduled jobs.")
+                    return
+            except Exception:  # e.g. the database is briefly unreachable: try again next time
+                log.warning("Could not check the scheduler lock; trying again in %g s", self.lead_retry_s,
+                            exc_info=True)
 
     def _try_to_lead(self) -> bool:
-        lock = try_process_lock(self.engine, "scheduler", SCHEDULER_LOCK_KEY)
-        if lock is None:
-            return False
-        if self._stopping.is_set():
-            lock.release()
-            return False
-        self.lock = lock
-        self._register()
-        self.scheduler.resume()
-        return True
+        with self._leading:  # never while shutting down
+            if self._stopping.is_set():
+                return False
+            lock = try_process_lock(self.engine, "scheduler", SCHEDULER_LOCK_KEY)
+            if lock is None:
+                return False
+            self.lock = lock
+            self._register()
+            self.scheduler.resume()
+            return True
 
     def _register(self) -> None:
         """Register every job, keeping a stored next run time when the trigger is unchanged.
@@ -204,9 +209,10 @@ class JobScheduler:
     def shutdown(self) -> None:
         global _runtime
         self._stopping.set()
-        if self.scheduler.running:
-            self.scheduler.shutdown(wait=True)
-        if self.lock is not None:
-            self.lock.release()
-            self.lock = None
+        with self._leading:
+            if self.scheduler.running:
+                self.scheduler.shutdown(wait=True)
+            if self.lock is not None:
+                self.lock.release()
+                self.lock = None
         _runtime = None
