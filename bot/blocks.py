@@ -225,10 +225,14 @@ def build_summary_message(p: dict[str, Any]) -> Message:
     return {"text": truncate(done, 300)[0], "blocks": sections(lines)}
 
 
+def target_line(target: str, scenarios: int, rated: int, mean: float | None, share_4_plus: float | None) -> str:
+    """One target's coverage, as the digest, the App Home and `/forge stats` show it."""
+    stars = "★ –" if mean is None else f"★ {mean:.1f}"
+    return f"`{escape(target)}` — {scenarios} scenarios · {rated} rated · {stars} · {percent(share_4_plus)} rated 4+"
+
+
 def coverage_line(row: dict[str, Any]) -> str:
-    mean = f"★ {row['mean']:.1f}" if row.get("mean") is not None else "★ –"
-    return (f"`{escape(row['target'])}` — {row['scenarios']} scenarios · {row['rated']} rated · {mean} · "
-            f"{percent(row.get('share_4_plus'))} rated 4+")
+    return target_line(row["target"], row["scenarios"], row["rated"], row.get("mean"), row.get("share_4_plus"))
 
 
 def build_digest_message(p: dict[str, Any]) -> Message:
@@ -312,10 +316,7 @@ def build_stats(stats: Any) -> Message:
     lines = [f"*{o.scenarios}* scenarios · *{o.rated}* rated · *{o.ratings}* ratings · "
              f"mean {'–' if o.mean is None else f'{o.mean:.2f}'} · {percent(o.share_rated_4_plus)} rated 4+ · "
              f"agreement α {'–' if alpha is None else f'{alpha:.2f}'}"]
-    for t in stats.targets:
-        mean = "–" if t.mean is None else f"{t.mean:.2f}"
-        lines.append(f"`{escape(t.target or '')}` — {t.scenarios} scenarios · {t.rated} rated · mean {mean} · "
-                     f"{percent(t.share_rated_4_plus)} rated 4+")
+    lines += [target_line(t.target or "", t.scenarios, t.rated, t.mean, t.share_rated_4_plus) for t in stats.targets]
     if o.reviewers:
         lines.append("Reviewers: " + " · ".join(f"{mention(r)} {n}" for r, n in o.reviewers.items()))
     return ephemeral("Rating statistics", [header("Rating statistics"), *sections(lines)])
@@ -327,19 +328,28 @@ def build_targets(targets: Sequence[Any]) -> Message:
     return ephemeral(f"{len(targets)} targets", [header("Targets"), *sections(lines or ["No targets yet."])])
 
 
-def build_jobs(jobs: Sequence[Any], *, enabled: bool = True) -> Message:
+def outbox_line(pending: int, oldest: datetime | None) -> str:
+    if not pending:
+        return "Outbox: every post has gone out."
+    noun = "post is" if pending == 1 else "posts are"
+    return f"Outbox: {pending} {noun} waiting to be posted (oldest queued {when(oldest)}); they are retried."
+
+
+def build_jobs(jobs: Sequence[Any], outbox: Any, *, enabled: bool = True) -> Message:
+    """The next runs, and how many posts wait in the outbox (`outbox`: pending count and oldest)."""
+    waiting = outbox_line(outbox.pending, outbox.oldest_pending)
     if not enabled:
-        return ephemeral("The scheduler is off in this bot process (started with --no-scheduler).")
+        return ephemeral(f"The scheduler is off in this bot process (started with --no-scheduler).\n{waiting}")
     lines = [f"`{escape(j.id)}` — {escape(j.description)}: next run {when(j.next_run)} ({escape(j.trigger)})"
              for j in jobs]
-    lines.append("Admins can run one now: `/forge jobs run nightly` or `/forge jobs run digest`.")
+    lines += ["Admins can run one now: `/forge jobs run nightly` or `/forge jobs run digest`.", waiting]
     return ephemeral("Scheduled jobs", sections(lines))
 
 
 def build_job_started(job_id: str, *, elsewhere: bool = False) -> Message:
     """`elsewhere`: another bot process runs the jobs and picks the request up within a minute."""
-    when = "It starts within a minute in the bot process that runs the jobs" if elsewhere else "Started"
-    return ephemeral(f":arrow_forward: {when}: `{escape(job_id)}`; it posts to the scheduled channel.")
+    start = "It starts within a minute in the bot process that runs the jobs" if elsewhere else "Started"
+    return ephemeral(f":arrow_forward: {start}: `{escape(job_id)}`; it posts to the scheduled channel.")
 
 
 # -- App Home -----------------------------------------------------------------------

@@ -138,12 +138,12 @@ def handle_jobs(ack: Ack, parsed: ParsedCommand, command: Command, respond: Resp
         if rt.scheduler is None:
             if args.action == "run":
                 raise ConfigError("The scheduler is off in this bot process.", "Start the bot without --no-scheduler.")
-            respond(**blocks.build_jobs([], enabled=False))
+            respond(**blocks.build_jobs([], rt.forge.datastore.outbox_counts(), enabled=False))
         elif args.action == "run" and args.job:
             rt.scheduler.run_now(args.job)
             respond(**blocks.build_job_started(args.job, elsewhere=not rt.scheduler.leading))
         else:
-            respond(**blocks.build_jobs(rt.scheduler.next_runs()))
+            respond(**blocks.build_jobs(rt.scheduler.next_runs(), rt.forge.datastore.outbox_counts()))
 
 
 Subcommand = Callable[[Ack, ParsedCommand, Command, Respond, BotRuntime], None]

@@ -21,6 +21,7 @@ from forge.errors import InvalidInputError, UnknownTargetError
 from forge.generation import GenerationReport
 from forge.publishing import summary_payload
 from forge.review import Agreement, RatingAggregate, Stats, TargetStats
+from forge.store.outbox import OutboxCounts
 
 EVIL = "<!channel> ping <@U123> see <https://evil.example|click> & co"
 BARE_AMP = re.compile(r"&(?!amp;|lt;|gt;)")
@@ -201,7 +202,7 @@ BUILDERS: dict[str, Callable[[], Any]] = {
     "review intro": lambda: valid_message(b.build_review_intro(1, 3, EVIL)),
     "stats": lambda: valid_message(b.build_stats(stats([EVIL]))),
     "targets": lambda: valid_message(b.build_targets([Target(name=EVIL, description=EVIL)])),
-    "jobs": lambda: valid_message(b.build_jobs([JobInfo(EVIL, EVIL, None, EVIL)])),
+    "jobs": lambda: valid_message(b.build_jobs([JobInfo(EVIL, EVIL, None, EVIL)], OutboxCounts(2, 5, None))),
     "job started": lambda: valid_message(b.build_job_started(EVIL)),
     "home": lambda: valid_view(b.build_home(overview([EVIL]), EVIL, [JobInfo(EVIL, EVIL, None, EVIL)])),
 }

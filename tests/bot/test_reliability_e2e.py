@@ -66,6 +66,9 @@ def test_posts_that_slack_refuses_are_retried_later_and_never_lost(bot: Bot, sta
     assert store.count_scenarios() == 3  # stored first, whatever Slack did
     assert len(bot.posted_scenarios()) < 3
     assert store.outbox_counts().pending >= 1
+    bot.command("jobs")
+    bot.settle()
+    assert re.search(r"Outbox: \d+ posts? (is|are) waiting to be posted", message_text(bot.responses()[-1]))
 
     for hours in (2, 4, 6):  # each pass posts what is due; a pass stops at the first refusal
         bot.runtime.deliver(now=datetime.now(UTC) + timedelta(hours=hours))
