@@ -72,7 +72,11 @@ def start(settings: Settings, *, scheduler: bool) -> tuple[BotRuntime, object]:
     runtime = build_runtime(settings)
     try:
         app = create_app(runtime)
-    except (BoltError, URLError, OSError) as exc:
+    except (URLError, OSError) as exc:
+        runtime.close()
+        raise ConfigError(f"Cannot reach Slack's Web API at {settings.slack_api_url}: {exc}.",
+                          "Check the network (proxy: HTTPS_PROXY) and SLACK_API_URL.") from None
+    except BoltError as exc:
         runtime.close()
         raise ConfigError(f"Slack did not accept the bot token at {settings.slack_api_url}: {exc}",
                           "Check SLACK_BOT_TOKEN (xoxb-...) and SLACK_API_URL.") from None

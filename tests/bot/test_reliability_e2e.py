@@ -19,6 +19,7 @@ from bot.scheduler import JobScheduler
 from forge.review import rate_scenario
 from tests.bot.conftest import (REPO, SECRET, TEAM_CHANNEL, TOKEN, Bot, BotFactory, message_text, scenario_id_of,
                                 sign, store_scenarios)
+from tests.fakes._http import closed_port_url
 
 
 @pytest.mark.parametrize("forgery", ["wrong secret", "stale timestamp", "no signature"])
@@ -243,3 +244,17 @@ def test_the_events_url_answers_slacks_url_verification_challenge(bot: Bot) -> N
     reply = bot.post(body, "application/json")
     assert reply.status == 200 and "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P" in reply.body
     assert bot.post(body, "application/json", secret="forged").status == 401
+
+
+@pytest.mark.parametrize("problem", ["wrong token", "unreachable"])
+def test_python_m_bot_says_whether_slack_refused_the_token_or_cannot_be_reached(slack, tmp_path,
+                                                                                 problem: str) -> None:
+    env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-revoked" if problem == "wrong token" else TOKEN,
+           "SLACK_SIGNING_SECRET": SECRET, "FORGE_SLACK_CHANNEL": TEAM_CHANNEL,
+           "SLACK_API_URL": slack.api_url if problem == "wrong token" else closed_port_url() + "/api/",
+           "FORGE_DATABASE_URL": f"sqlite:///{tmp_path / 'proc.db'}"}
+    done = subprocess.run([sys.executable, "-m", "bot", "--http", "--port", "0"], cwd=REPO, env=env, text=True,
+                          capture_output=True, timeout=60)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    expected = "did not accept the bot token" if problem == "wrong token" else "Cannot reach Slack's Web API"
+    assert expected in done.stderr and "xoxb-revoked" not in done.stderr
